@@ -52,12 +52,11 @@ def run_in_thread(future: Future[Any], run: Callable[[], Any], stop: Callable[[]
 
 def _settle(future: Future[Any], run: Callable[[], Any]) -> None:
     try:
-        results = run()
-    except BaseException as exc:
-        settle, value = future.set_exception, exc
-    else:
-        settle, value = future.set_result, results
-    try:
-        settle(value)
-    except InvalidStateError:  # cancelled meanwhile: nobody wants the value
+        try:
+            results = run()
+        except BaseException as exc:  # noqa: BLE001 - handed to the Future
+            future.set_exception(exc)
+        else:
+            future.set_result(results)
+    except InvalidStateError:  # cancelled meanwhile: nobody wants the outcome
         pass
