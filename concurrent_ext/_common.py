@@ -10,13 +10,14 @@ import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, InvalidStateError
+from itertools import repeat
 from typing import Any
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, ResultSet
 from cassandra.concurrent import ExecutionResult
 
 __all__ = ["EXEC_PROFILE_DEFAULT", "ExecutionResult", "ResultSet", "check_concurrency", "iterate_input",
-           "run_in_thread"]
+           "run_in_thread", "with_args"]
 
 
 def check_concurrency(concurrency: Any) -> int:
@@ -41,6 +42,14 @@ def iterate_input(statements_and_parameters: Iterable[Any]) -> Iterator[Any]:
             "statements_and_parameters must be an iterable of (statement, parameters) "
             f"pairs, not {type(statements_and_parameters).__name__}"
         ) from None
+
+
+def with_args(statement: Any, parameters: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    """The ``(statement, params)`` pairs of ``execute_concurrent_with_args``."""
+    try:
+        return zip(repeat(statement), parameters)
+    except TypeError:
+        raise TypeError(f"parameters must be an iterable, not {type(parameters).__name__}") from None
 
 
 def run_in_thread(future: Future[Any], run: Callable[[], Any], stop: Callable[[], None]) -> None:

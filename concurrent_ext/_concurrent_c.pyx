@@ -29,7 +29,6 @@ cdef extern from "pythread.h":
         PyThread_type_lock lock, long long microseconds, int intr_flag) nogil
 
 from concurrent.futures import Future
-from itertools import repeat
 
 from concurrent_ext._common import (
     EXEC_PROFILE_DEFAULT,
@@ -38,6 +37,7 @@ from concurrent_ext._common import (
     check_concurrency,
     iterate_input,
     run_in_thread,
+    with_args,
 )
 
 __all__ = [
@@ -292,11 +292,7 @@ def execute_concurrent(session, statements_and_parameters, concurrency=100,
 
 def execute_concurrent_with_args(session, statement, parameters, *args, **kwargs):
     """``execute_concurrent`` of ``statement`` with each item of ``parameters``."""
-    try:
-        pairs = zip(repeat(statement), parameters)
-    except TypeError:
-        raise TypeError(f"parameters must be an iterable, not {type(parameters).__name__}") from None
-    return execute_concurrent(session, pairs, *args, **kwargs)
+    return execute_concurrent(session, with_args(statement, parameters), *args, **kwargs)
 
 
 def execute_concurrent_async(session, statements_and_parameters, concurrency=100,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from itertools import repeat
 from typing import Any
 
 from concurrent_ext._common import (
@@ -27,6 +26,7 @@ from concurrent_ext._common import (
     check_concurrency,
     iterate_input,
     run_in_thread,
+    with_args,
 )
 
 __all__ = [
@@ -255,11 +255,7 @@ def execute_concurrent(
 def execute_concurrent_with_args(session: Any, statement: Any, parameters: Iterable[Any],
                                  *args: Any, **kwargs: Any) -> Any:
     """``execute_concurrent`` of ``statement`` with each item of ``parameters``."""
-    try:
-        pairs = zip(repeat(statement), parameters)
-    except TypeError:
-        raise TypeError(f"parameters must be an iterable, not {type(parameters).__name__}") from None
-    return execute_concurrent(session, pairs, *args, **kwargs)
+    return execute_concurrent(session, with_args(statement, parameters), *args, **kwargs)
 
 
 def execute_concurrent_async(
