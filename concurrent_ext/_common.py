@@ -7,6 +7,7 @@ executor is in use.
 from __future__ import annotations
 
 import operator
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, InvalidStateError
@@ -20,6 +21,9 @@ __all__ = ["EXEC_PROFILE_DEFAULT", "ExecutionResult", "ResultSet", "check_concur
            "run_in_thread", "with_args"]
 
 
+MAX_CONCURRENCY = sys.maxsize // 4
+
+
 def check_concurrency(concurrency: Any) -> int:
     """Return ``concurrency`` as an int, or raise as upstream does (and a bit clearer)."""
     try:
@@ -30,7 +34,9 @@ def check_concurrency(concurrency: Any) -> int:
         ) from None
     if value <= 0:
         raise ValueError("concurrency must be greater than 0")
-    return value
+    # No input can fill a larger window; the cap keeps the executors' ring
+    # capacity (up to 4 x concurrency) within a C Py_ssize_t.
+    return min(value, MAX_CONCURRENCY)
 
 
 def iterate_input(statements_and_parameters: Iterable[Any]) -> Iterator[Any]:

@@ -117,6 +117,13 @@ def test_concurrency_must_be_positive_before_the_empty_check(any_impl, make_sess
         any_impl.module.execute_concurrent(make_session("inline"), [], bad)
 
 
+@pytest.mark.parametrize("concurrency", [2**31, 2**62, 2**70])
+@pytest.mark.parametrize("generator", [False, True], ids=["list", "gen"])
+def test_huge_concurrency_is_just_unbounded(impl, make_session, concurrency, generator):
+    results = run(impl, make_session("thread"), [("q", i) for i in range(50)], concurrency, generator=generator)
+    assert rows_of(results) == [[i] for i in range(50)]
+
+
 @pytest.mark.parametrize("bad", [None, 2.5, "10"])
 @pytest.mark.parametrize("items", [[], [("q", 1)]], ids=["empty", "one"])
 def test_concurrency_must_be_an_integer(impl, make_session, bad, items):
