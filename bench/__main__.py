@@ -210,7 +210,7 @@ def docs_text(env, server_desc, plan, rows, lines, skipped, elapsed, row_factory
 
 def start_server():
     try:
-        from concurrent_ext.testing import CQLServer
+        from cql_loopback import CQLServer
     except Exception as exc:
         raise BenchError("the embedded server is unavailable (%s: %s); use --hosts"
                          % (type(exc).__name__, exc)) from None

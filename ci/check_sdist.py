@@ -20,7 +20,8 @@ REQUIRED = [
     "concurrent_ext/_concurrent_c.pyi",
     "concurrent_ext/_concurrent_py.py",
     "concurrent_ext/py.typed",
-    "concurrent_ext/testing/__init__.py",
+    "loopback/pyproject.toml",  # the test server cibuildwheel's before-test installs
+    "loopback/cql_loopback/__init__.py",
     "tests/conftest.py",  # cibuildwheel's test-sources come from the sdist
 ]
 BUILT_SUFFIXES = {".so", ".pyd", ".pyc", ".o", ".whl"}

@@ -3,8 +3,8 @@
 
     ci/check_wheel.py [--pure] [--manylinux] WHEEL
 
-Always: the package, its pure executor, concurrent_ext.testing, py.typed and
-the stub are inside; no .pyx/.pxd/.c/.h source, no tests, no other top-level
+Always: the package, its pure executor, py.typed and the stub are inside; no
+.pyx/.pxd/.c/.h source, no tests, no test server, no other top-level
 package; the metadata names the version in concurrent_ext/_version.py.
 By default the compiled executor must be inside (exactly one); --pure wants
 none.  --manylinux wants a manylinux or musllinux tag in the file name
@@ -25,7 +25,6 @@ REQUIRED = [
     "concurrent_ext/_concurrent_py.py",
     "concurrent_ext/_concurrent_c.pyi",
     "concurrent_ext/py.typed",
-    "concurrent_ext/testing/__init__.py",
 ]
 COMPILED = re.compile(r"^concurrent_ext/_concurrent_c(\.[\w-]+)?\.(so|pyd)$")
 SOURCE_SUFFIXES = {".pyx", ".pxd", ".pxi", ".c", ".h", ".cpp", ".html"}

@@ -73,7 +73,7 @@ def any_impl(request: pytest.FixtureRequest) -> Impl:
 
 
 # ==========================================================================
-# Loopback server fixtures (concurrent_ext.testing.CQLServer).
+# Loopback server fixtures (cql_loopback.CQLServer).
 # Used by tests/test_cql_server.py and tests/test_loopback_integration.py;
 # any test may use them.  Everything started here is stopped at teardown.
 # ==========================================================================
@@ -103,7 +103,7 @@ def _loopback_cluster(server, *, retry_policy=None, request_timeout: float = 10.
 @pytest.fixture(scope="module")
 def loopback_server():
     """One in-process loopback CQL server for the whole test module."""
-    from concurrent_ext.testing import CQLServer
+    from cql_loopback import CQLServer
 
     with CQLServer() as server:
         yield server
@@ -114,7 +114,7 @@ def loopback_server_factory():
     """Factory: ``loopback_server_factory(**CQLServer_kwargs)`` returns a
     started server of the test's own (for fault injection); all are stopped
     at teardown."""
-    from concurrent_ext.testing import CQLServer
+    from cql_loopback import CQLServer
 
     servers = []
 

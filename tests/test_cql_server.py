@@ -1,4 +1,4 @@
-"""Protocol-level tests of the loopback CQL server (concurrent_ext.testing).
+"""Protocol-level tests of the loopback CQL server (cql_loopback).
 
 Valid requests are encoded, and every response decoded, by the driver's own
 codec (cassandra.protocol), so "the driver understands it" is what is tested;
@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import socket
 import struct
+import sys
 import time
 import uuid
 from datetime import datetime
@@ -49,7 +50,7 @@ from cassandra.protocol import (
 from cassandra.protocol_features import ProtocolFeatures
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
-from concurrent_ext.testing import CQLServer
+from cql_loopback import CQLServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -584,6 +585,12 @@ def test_invalid_constructor_arguments():
 
 # --- in-process and process modes ----------------------------------------------
 
+def test_process_mode_is_refused_on_windows(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "win32")
+    with pytest.raises(NotImplementedError, match="Windows"):
+        CQLServer(process=True)
+
+
 def test_in_process_mode_counts_requests_and_thread_cpu():
     with CQLServer() as srv:
         assert srv.requests() == 0
@@ -603,6 +610,11 @@ def test_in_process_mode_counts_requests_and_thread_cpu():
         RawClient(srv.port)
 
 
+needs_process_mode = pytest.mark.skipif(
+    sys.platform == "win32", reason="CQLServer(process=True) is not supported on Windows (select() on pipes)")
+
+
+@needs_process_mode
 def test_process_mode_serves_the_driver(loopback_server_factory, loopback_connect):
     srv = loopback_server_factory(process=True)
     child = srv._runner._proc  # white-box: the child process handle
@@ -627,6 +639,7 @@ def test_process_mode_serves_the_driver(loopback_server_factory, loopback_connec
     assert srv.requests() > requests_before + 100
 
 
+@needs_process_mode
 def test_process_mode_reports_start_failure():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

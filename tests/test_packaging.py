@@ -136,7 +136,6 @@ def test_import_error_inside_the_compiled_module_is_not_hidden() -> None:
         pytest.param("concurrent_ext", "1", id="pure"),
         pytest.param(C_MODULE, None, marks=pytest.mark.c_extension, id="compiled-module"),
         pytest.param(PY_MODULE, None, id="pure-module"),
-        pytest.param("concurrent_ext.testing", "1", id="testing"),
     ],
 )
 def test_import_is_warning_free(module: str, env_value: str | None) -> None:

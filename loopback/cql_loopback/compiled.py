@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from concurrent_ext.testing import wire
-from concurrent_ext.testing.errors import invalid
-from concurrent_ext.testing.storage import Table
+from cql_loopback import wire
+from cql_loopback.errors import invalid
+from cql_loopback.storage import Table
 
 VOID_BODY = wire.int_(wire.KIND_VOID)
 NO_RESULT_METADATA = wire.rows_header(wire.META_NO_METADATA, 0)

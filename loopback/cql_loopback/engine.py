@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 
-from concurrent_ext.testing import cql_parser as ast
-from concurrent_ext.testing import wire
-from concurrent_ext.testing.compiled import Compiled
-from concurrent_ext.testing.ddl import SchemaStatement, Use
-from concurrent_ext.testing.dml import SystemSelect, compile_table_statement
-from concurrent_ext.testing.errors import invalid, unprepared
-from concurrent_ext.testing.storage import Schema
-from concurrent_ext.testing.system_tables import SYSTEM_KEYSPACES, build_system_tables
+from cql_loopback import cql_parser as ast
+from cql_loopback import wire
+from cql_loopback.compiled import Compiled
+from cql_loopback.ddl import SchemaStatement, Use
+from cql_loopback.dml import SystemSelect, compile_table_statement
+from cql_loopback.errors import invalid, unprepared
+from cql_loopback.storage import Schema
+from cql_loopback.system_tables import SYSTEM_KEYSPACES, build_system_tables
 
 _QUERY_CACHE_LIMIT = 4096  # entries; the cache is simply emptied when full
 _CACHED_QUERY_MAX_LENGTH = 4096  # longer queries (big literals) are not worth keeping

@@ -18,20 +18,8 @@ import sys
 import time
 from typing import Any
 
-from concurrent_ext.testing.faults import FaultSettings
-from concurrent_ext.testing.runtime import ServerRuntime
-
-# How the parent starts us.  The package __init__ is bypassed: it imports the
-# executor and the driver, which the server needs neither of, and would make
-# every start slower (and fail while a compiled module is being rebuilt).
-BOOTSTRAP = (
-    "import sys, types\n"
-    "package = types.ModuleType('concurrent_ext')\n"
-    "package.__path__ = [sys.argv[1]]\n"
-    "sys.modules['concurrent_ext'] = package\n"
-    "from concurrent_ext.testing.server_process import main\n"
-    "main(sys.argv[2])\n"
-)
+from cql_loopback.faults import FaultSettings
+from cql_loopback.runtime import ServerRuntime
 
 
 def main(config_json: str) -> None:
@@ -94,3 +82,7 @@ def main(config_json: str) -> None:
         except OSError:
             pass  # the parent is gone: nobody to tell
         loop.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

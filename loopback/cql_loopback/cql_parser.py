@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, NoReturn
 
-from concurrent_ext.testing.errors import syntax_error
+from cql_loopback.errors import syntax_error
 
 _TOKEN = re.compile(r"""
     (?P<skip>\s+|--[^\n]*|//[^\n]*|/\*.*?\*/)

@@ -13,8 +13,8 @@ import time
 import weakref
 from typing import Any, Callable, TypeVar
 
-from concurrent_ext.testing.faults import FaultSettings
-from concurrent_ext.testing.runtime import ServerRuntime
+from cql_loopback.faults import FaultSettings
+from cql_loopback.runtime import ServerRuntime
 
 _START_TIMEOUT = 30.0
 _CALL_TIMEOUT = 10.0
@@ -78,6 +78,11 @@ class CQLServer:
                  close_after: int = 0, drop_every: int = 0, shards: int = 0) -> None:
         if not isinstance(shards, int) or shards < 0:
             raise ValueError(f"shards must be an int >= 0, not {shards!r}")
+        if process and sys.platform == "win32":
+            # The child's control channel is select()/add_reader() on pipes,
+            # which Windows supports only for sockets.
+            raise NotImplementedError("CQLServer(process=True) is not supported on Windows; "
+                                      "use the default thread mode")
         self.host = host
         self.port = port
         self.shard_aware_port = 0
@@ -208,12 +213,9 @@ class _ProcessRunner:
     """The server in a child Python process, driven over its stdin/stdout."""
 
     def start(self, host: str, port: int, shards: int, settings: FaultSettings) -> tuple[int, int]:
-        from concurrent_ext.testing.server_process import BOOTSTRAP
-
-        package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         config = {"host": host, "port": port, "shards": shards, "settings": settings.as_dict()}
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", BOOTSTRAP, package_dir, json.dumps(config)],
+            [sys.executable, "-m", "cql_loopback.server_process", json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True)
         # Kill the child if this object is dropped without stop().
         self._finalizer = weakref.finalize(self, _kill, self._proc)

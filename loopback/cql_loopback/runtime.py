@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 
-from concurrent_ext.testing import wire
-from concurrent_ext.testing.connection import CqlConnection
-from concurrent_ext.testing.engine import Engine
-from concurrent_ext.testing.faults import Faults, FaultSettings
-from concurrent_ext.testing.system_tables import CQL_VERSION, PARTITIONER
+from cql_loopback import wire
+from cql_loopback.connection import CqlConnection
+from cql_loopback.engine import Engine
+from cql_loopback.faults import Faults, FaultSettings
+from cql_loopback.system_tables import CQL_VERSION, PARTITIONER
 
 
 class ServerRuntime:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from concurrent_ext.testing.cqltypes import CqlType
-from concurrent_ext.testing.wire import NULL_VALUE
+from cql_loopback.cqltypes import CqlType
+from cql_loopback.wire import NULL_VALUE
 
 Key = tuple[bytes, ...]  # the wire cells of a partition or clustering key
 Row = list[bytes]  # one wire cell per table column

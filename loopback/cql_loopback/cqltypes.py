@@ -12,7 +12,7 @@ import struct
 import uuid
 from typing import Any, Callable
 
-from concurrent_ext.testing import wire
+from cql_loopback import wire
 
 
 class LiteralError(ValueError):

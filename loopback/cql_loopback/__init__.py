@@ -4,6 +4,6 @@
 tables and fault injection, good enough for the real driver's ``Cluster``
 to run real workloads against (see its docstring).
 """
-from concurrent_ext.testing.cql_server import CQLServer
+from cql_loopback.cql_server import CQLServer
 
 __all__ = ["CQLServer"]

@@ -5,7 +5,7 @@ a missing or extra field would make it mis-decode the whole frame.
 """
 from __future__ import annotations
 
-from concurrent_ext.testing import wire
+from cql_loopback import wire
 
 SERVER_ERROR = 0x0000
 PROTOCOL_ERROR = 0x000A

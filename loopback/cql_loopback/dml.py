@@ -10,13 +10,13 @@ import itertools
 import struct
 from typing import Any, Callable, Union
 
-from concurrent_ext.testing import cql_parser as ast
-from concurrent_ext.testing import wire
-from concurrent_ext.testing.compiled import VOID_BODY, Compiled, SessionState
-from concurrent_ext.testing.cqltypes import SCALARS, CqlType, LiteralError
-from concurrent_ext.testing.errors import invalid
-from concurrent_ext.testing.storage import Column, Key, Row, Table
-from concurrent_ext.testing.system_tables import SystemTable
+from cql_loopback import cql_parser as ast
+from cql_loopback import wire
+from cql_loopback.compiled import VOID_BODY, Compiled, SessionState
+from cql_loopback.cqltypes import SCALARS, CqlType, LiteralError
+from cql_loopback.errors import invalid
+from cql_loopback.storage import Column, Key, Row, Table
+from cql_loopback.system_tables import SystemTable
 
 _ROWS_KIND = wire.int_(wire.KIND_ROWS)
 _OFFSET = struct.Struct(">Q")  # the paging state: the offset of the next row

@@ -11,13 +11,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Callable, cast
 
-from concurrent_ext.testing import errors, wire
-from concurrent_ext.testing.compiled import VOID_BODY, Compiled, SessionState
-from concurrent_ext.testing.errors import CqlError
-from concurrent_ext.testing.faults import DROP, ERROR
+from cql_loopback import errors, wire
+from cql_loopback.compiled import VOID_BODY, Compiled, SessionState
+from cql_loopback.errors import CqlError
+from cql_loopback.faults import DROP, ERROR
 
 if TYPE_CHECKING:
-    from concurrent_ext.testing.runtime import ServerRuntime
+    from cql_loopback.runtime import ServerRuntime
 
 log = logging.getLogger(__name__)
 

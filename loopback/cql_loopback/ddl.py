@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from concurrent_ext.testing import cql_parser as ast
-from concurrent_ext.testing import wire
-from concurrent_ext.testing.compiled import VOID_BODY, Compiled, SessionState
-from concurrent_ext.testing.cqltypes import LiteralError, parse_type
-from concurrent_ext.testing.errors import already_exists, config_error, invalid
-from concurrent_ext.testing.storage import Schema, Table
-from concurrent_ext.testing.system_tables import SYSTEM_KEYSPACES
+from cql_loopback import cql_parser as ast
+from cql_loopback import wire
+from cql_loopback.compiled import VOID_BODY, Compiled, SessionState
+from cql_loopback.cqltypes import LiteralError, parse_type
+from cql_loopback.errors import already_exists, config_error, invalid
+from cql_loopback.storage import Schema, Table
+from cql_loopback.system_tables import SYSTEM_KEYSPACES
 
 if TYPE_CHECKING:
-    from concurrent_ext.testing.engine import Engine
+    from cql_loopback.engine import Engine
 
 
 def _schema_change(change: str, target: str, keyspace: str, name: str = "") -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from concurrent_ext.testing.errors import INJECTABLE
+from cql_loopback.errors import INJECTABLE
 
 NONE, ERROR, DROP = 0, 1, 2
 

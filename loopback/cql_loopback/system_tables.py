@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from concurrent_ext.testing.cqltypes import parse_type, value_cell
+from cql_loopback.cqltypes import parse_type, value_cell
 
 SYSTEM_KEYSPACES = frozenset((
     "system", "system_schema", "system_auth", "system_traces", "system_distributed",
