@@ -227,16 +227,22 @@ def run(args):
     for tag in skipped:
         print("!!! %s was NOT measured: %s" % (tag, skipped[tag]))
     report.write_json(args.json, env, vars(args), plan, server_desc, samples, rows, lines, skipped, elapsed)
-    print("wrote %s" % os.path.relpath(args.json))
+    print("wrote %s" % _shown(args.json))
     if args.plot:
         title = "%s, %s, %s, %s; %d statements/run, median of %d" % (
             env["date"], env["cpu"], env["python"], server_desc.split(" (")[0], plan.statements, plan.repeat)
         report.plot(args.plot, rows, title)
-        print("wrote %s" % os.path.relpath(args.plot))
+        print("wrote %s" % _shown(args.plot))
     if args.record:
         for path in publish.publish():
-            print("rewrote %s" % os.path.relpath(path))
+            print("rewrote %s" % _shown(path))
     return 0
+
+
+def _shown(path):
+    """A path relative to the current directory when it lies below it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def start_server():

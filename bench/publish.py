@@ -42,27 +42,25 @@ def _missing(name, command):
 
 
 def e2e_text(doc, name, command, compact=False):
-    plan, env = doc["plan"], doc["environment"]
-    out = ["```", envinfo.header(env, doc["server"]), "```", "",
-           "%s %d statements per run (in %s consecutive call(s)), %d interleaved repetitions (medians), "
-           "warm-up %d; run took %.0f s; `raise_on_first_error=False`; `%s_factory`."
-           % (_source(name, command), plan["statements"], " or ".join(map(str, plan["calls"])), plan["repeat"],
-              plan["warmup"], doc["elapsed_s"], doc["arguments"]["row_factory"]), "",
+    plan = doc["plan"]
+    out = ["%s %s; %s. %d statements per run (in %s consecutive call(s)), %d interleaved repetitions "
+           "(medians), warm-up %d; run took %.0f s; `raise_on_first_error=False`; `%s_factory`."
+           % (_source(name, command), envinfo.one_line(doc["environment"]), doc["server"].split(" on ")[0],
+              plan["statements"], " or ".join(map(str, plan["calls"])), plan["repeat"], plan["warmup"],
+              doc["elapsed_s"], doc["arguments"]["row_factory"]), "",
            (report.by_concurrency if compact else report.comparison)(doc["medians"], plan["statements"],
-                                                                       markdown=True), "",
-           "Client and server CPU per statement of every implementation: `medians` in the result file, or "
-           "`--details`.", "", "```"]
+                                                                       markdown=True), "", "```"]
     out += doc["targets"] + ["!!! %s was NOT measured: %s" % kv for kv in doc["skipped"].items()] + ["```"]
     return "\n".join(out)
 
 
 def readme_text(doc):
-    env, plan = doc["environment"], doc["plan"]
+    plan = doc["plan"]
     return "\n".join([
-        "Ops/s of one run of `ci/bench` (%s, %s, %d CPUs, %s, %s; real driver over TCP to the embedded loopback "
-        "server; %d statements per call, median of %d interleaved repetitions; `bench/results/e2e.json`; "
-        "the full matrix, the memory and micro benchmarks: `docs/benchmarks.md`):"
-        % (env["date"], env["cpu"], env["cpus"], env["python"], env["driver"], plan["statements"], plan["repeat"]),
+        "One run of `ci/bench` (%s): real driver over TCP to the embedded loopback server, %d statements per "
+        "call, medians of %d interleaved repetitions (`bench/results/e2e.json`; the full matrix, memory and "
+        "micro benchmarks: `docs/benchmarks.md`)." % (envinfo.one_line(doc["environment"]), plan["statements"],
+                                                      plan["repeat"]),
         "", report.comparison(doc["medians"], plan["statements"], markdown=True)])
 
 
