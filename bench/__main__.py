@@ -98,7 +98,8 @@ def parser():
     g.add_argument("--seed", type=int, default=None, help="seed of the shuffled run order")
     g.add_argument("--row-factory", choices=e2e.ROW_FACTORIES, default="named_tuple",
                    help="row factory of the default profile (default named_tuple, the driver's default: it builds "
-                        "a namedtuple class per response, a large part of a SELECT's client CPU)")
+                        "a namedtuple class per response, a large part of a SELECT's client CPU; compiled: "
+                        "concurrent_ext.named_tuple_factory)")
     g = ap.add_argument_group("where (default: an embedded CQLServer process on 127.0.0.1)")
     g.add_argument("--hosts", help="comma list of contact points of a real cluster instead")
     g.add_argument("--port", type=_positive, default=9042, help="native port with --hosts (default 9042)")

@@ -42,13 +42,24 @@ class Sample:
         return (self.workload, self.concurrency, self.mode, self.calls)
 
 
-ROW_FACTORIES = ("named_tuple", "tuple", "dict")
+# The driver's factories by name, and "compiled": concurrent_ext.named_tuple_factory (issue #8).
+ROW_FACTORIES = ("named_tuple", "tuple", "dict", "compiled")
+
+
+def row_factory_of(name):
+    if name != "compiled":
+        from cassandra import query
+        return getattr(query, name + "_factory")
+    import concurrent_ext
+    factory = getattr(concurrent_ext, "named_tuple_factory", None)
+    if factory is None:
+        raise BenchError("--row-factory compiled: this concurrent_ext has no named_tuple_factory")
+    return factory
 
 
 def connect(hosts: Sequence[str], port: int, username=None, password=None, ssl_ca=None, embedded=False,
             row_factory="named_tuple"):
     """Return (cluster, session), or raise BenchError with a one-line reason."""
-    from cassandra import query
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, RoundRobinPolicy, TokenAwarePolicy
 
@@ -59,7 +70,7 @@ def connect(hosts: Sequence[str], port: int, username=None, password=None, ssl_c
         contact_points=list(hosts), port=port, protocol_version=4,
         execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
             load_balancing_policy=lbp, request_timeout=60,
-            row_factory=getattr(query, row_factory + "_factory"))},
+            row_factory=row_factory_of(row_factory))},
         connect_timeout=5, control_connection_timeout=5,
     )
     if username:

@@ -41,13 +41,17 @@ def _missing(name, command):
     return "Not recorded yet: `%s` writes `bench/results/%s`." % (command, name)
 
 
+def factory_name(arg):
+    return "concurrent_ext.named_tuple_factory" if arg == "compiled" else "cassandra.query.%s_factory" % arg
+
+
 def e2e_text(doc, name, command, compact=False):
     plan = doc["plan"]
     out = ["%s %s; %s. %d statements per run (in %s consecutive call(s)), %d interleaved repetitions "
-           "(medians), warm-up %d; run took %.0f s; `raise_on_first_error=False`; `%s_factory`."
+           "(medians), warm-up %d; run took %.0f s; `raise_on_first_error=False`; row factory `%s`."
            % (_source(name, command), envinfo.one_line(doc["environment"]), doc["server"].split(" on ")[0],
               plan["statements"], " or ".join(map(str, plan["calls"])), plan["repeat"], plan["warmup"],
-              doc["elapsed_s"], doc["arguments"]["row_factory"]), "",
+              doc["elapsed_s"], factory_name(doc["arguments"]["row_factory"])), "",
            (report.by_concurrency if compact else report.comparison)(doc["medians"], plan["statements"],
                                                                        markdown=True), "", "```"]
     out += doc["targets"] + ["!!! %s was NOT measured: %s" % kv for kv in doc["skipped"].items()] + ["```"]

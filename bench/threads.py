@@ -132,7 +132,7 @@ def summarize(samples, statements):
 
 def table(rows, kept, markdown=False):
     head = ["mode", "impl", "ops/s", "calling thread µs/op", "other threads µs/op", "client total µs/op",
-            "in the GC µs/op", "collections gen 0/1/2", "objects kept per statement"]
+            "CPU in the GC µs/op", "collections gen 0/1/2", "objects kept per statement"]
     body = []
     for r in rows:
         label = r["impl"] + ("" if r["gc"] else ", GC off")
@@ -145,12 +145,12 @@ def table(rows, kept, markdown=False):
 def markdown(doc, command):
     """The docs/design.md section, from a result file."""
     return "\n".join([
-        "```", envinfo.header(doc["environment"], doc["server"]), "```", "",
-        "From `bench/results/threads.json`, made by `%s`: prepared INSERT, %d statements, concurrency %d, "
-        "medians of %d interleaved repetitions; CPU per client thread from `/proc/self/task/*/schedstat`, "
-        "collector time from `gc.callbacks`; objects kept: GC-tracked objects alive per statement while a "
-        "list-mode result of %d statements is held." % (command, doc["statements"], doc["concurrency"],
-                                                         doc["repeat"], KEPT_STATEMENTS), "",
+        "From `bench/results/threads.json`, made by `%s` (%s): prepared INSERT, %d statements, concurrency %d, "
+        "medians of %d interleaved repetitions; CPU per client thread from `/proc/self/task/*/schedstat`, CPU in "
+        "the collector from `gc.callbacks`; objects kept: GC-tracked objects alive per statement while a "
+        "list-mode result of %d statements is held." % (command, envinfo.one_line(doc["environment"]),
+                                                         doc["statements"], doc["concurrency"], doc["repeat"],
+                                                         KEPT_STATEMENTS), "",
         table(doc["rows"], doc["kept_per_statement"], markdown=True)])
 
 
