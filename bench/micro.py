@@ -15,27 +15,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import json
-import os
 import random
 import statistics
 import sys
 import time
 
 from bench import envinfo, impls
+from bench.fake_session import FakeSession
 
 STATEMENT = "INSERT INTO ks.t (k, v) VALUES (?, ?)"  # never parsed: the fake ignores it
-
-
-def fake_driver():
-    """tests/fake_driver.py, the project's one fake session, imported by path:
-    tests/ is no package (ci/test copies it alone to run it outside the tree)."""
-    path = os.path.join(envinfo.REPO, "tests", "fake_driver.py")
-    spec = importlib.util.spec_from_file_location("fake_driver", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_params(n):
@@ -64,7 +53,7 @@ def measure(tags, modes, statements, concurrency, rounds, progress=None, seed=No
     params = make_params(statements)
     rng = random.Random(seed)
     samples = {}
-    session = fake_driver().FakeSession("fast")
+    session = FakeSession("fast")
     try:
         # warm-up: one small run of each
         for runner in runners.values():

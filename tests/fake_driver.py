@@ -2,7 +2,7 @@
 
 Used by the unit tests of the executors' own logic (the integration tests
 use the real driver over TCP) and, in ``fast`` mode, by the executor
-micro-benchmark (``bench/micro.py`` imports this file by path, because
+micro-benchmark (``bench/fake_session.py`` loads this file by path, because
 ci/test copies tests/ alone).  The future follows the driver's callback
 contract: ``add_callbacks`` always registers and fires inline when already
 done; completion snapshots the callbacks under a lock and calls them outside
@@ -106,7 +106,6 @@ class FakeSession:
         self._wake = threading.Event()
         self._idle = False
         if mode == "fast":
-            self.execute_async = self._execute_async_fast  # type: ignore[method-assign]
             self._thread = threading.Thread(target=self._complete_fast_forever, daemon=True)
             self._thread.start()
         elif mode in ("thread", "reverse", "random"):
@@ -114,6 +113,8 @@ class FakeSession:
             self._thread.start()
 
     def execute_async(self, statement, parameters=None, timeout=NOT_SET, execution_profile=NOT_SET):
+        if self.mode == "fast":
+            return self._execute_async_fast()
         self.max_stack_depth = max(self.max_stack_depth, _stack_depth())
         self.calls.append((statement, parameters, timeout, execution_profile))
         kind, value = self.outcome(statement, parameters)
@@ -131,7 +132,7 @@ class FakeSession:
                 self._cond.notify()
         return future
 
-    def _execute_async_fast(self, statement, parameters=None, timeout=NOT_SET, execution_profile=NOT_SET):
+    def _execute_async_fast(self) -> FakeFuture:
         future = FakeFuture(True, None)  # None: what an INSERT hands the callbacks
         self._queue.append(future)  # deque.append and popleft are atomic: no lock
         if self._idle:  # wake the completer only when it sleeps (Event.set costs a lock)

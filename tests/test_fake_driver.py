@@ -47,3 +47,21 @@ def test_close_stops_the_completer_thread():
     assert thread is not None and thread.is_alive()
     session.close()
     assert not thread.is_alive()
+
+
+def test_fast_mode_can_be_subclassed(impl):
+    """A benchmark may wrap execute_async (to time submissions) and keep fast mode."""
+
+    class Counting(FakeSession):
+        sent = 0
+
+        def execute_async(self, *args, **kwargs):
+            self.sent += 1
+            return super().execute_async(*args, **kwargs)
+
+    session = Counting("fast")
+    try:
+        results = impl.module.execute_concurrent_with_args(session, "stmt", [(i,) for i in range(300)], concurrency=9)
+    finally:
+        session.close()
+    assert session.sent == len(results) == 300
