@@ -1,17 +1,19 @@
-"""Rewrite one generated section of docs/benchmarks.md in place.
+"""Rewrite one generated section of a Markdown file in place.
 
-A section is the text between ``<!-- BEGIN name -->`` and
-``<!-- END name -->``; everything else in the file is left alone.
+A section is the text between two marker lines, by default
+``<!-- BEGIN name -->`` and ``<!-- END name -->`` of docs/benchmarks.md;
+everything else in the file is left alone.
 """
 from __future__ import annotations
 
 import os
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks.md")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = os.path.join(REPO, "docs", "benchmarks.md")
 
 
-def replace_section(name, text, path=DOCS):
-    begin, end = "<!-- BEGIN %s -->" % name, "<!-- END %s -->" % name
+def replace_section(name, text, path=DOCS, markers=None):
+    begin, end = markers or ("<!-- BEGIN %s -->" % name, "<!-- END %s -->" % name)
     try:
         with open(path) as fh:
             doc = fh.read()

@@ -25,6 +25,7 @@ class Sample:
     workload: str
     concurrency: int
     mode: str
+    calls: int                # the statements were split over this many consecutive calls
     impl: str
     n: int
     errors: int
@@ -38,16 +39,27 @@ class Sample:
         return self.n / self.wall_s if self.wall_s > 0 else 0.0
 
     def cell(self):
-        return (self.workload, self.concurrency, self.mode)
+        return (self.workload, self.concurrency, self.mode, self.calls)
 
 
-ROW_FACTORIES = ("named_tuple", "tuple", "dict")
+# The driver's factories by name, and "compiled": concurrent_ext.named_tuple_factory (issue #8).
+ROW_FACTORIES = ("named_tuple", "tuple", "dict", "compiled")
+
+
+def row_factory_of(name):
+    if name != "compiled":
+        from cassandra import query
+        return getattr(query, name + "_factory")
+    import concurrent_ext
+    factory = getattr(concurrent_ext, "named_tuple_factory", None)
+    if factory is None:
+        raise BenchError("--row-factory compiled: this concurrent_ext has no named_tuple_factory")
+    return factory
 
 
 def connect(hosts: Sequence[str], port: int, username=None, password=None, ssl_ca=None, embedded=False,
             row_factory="named_tuple"):
     """Return (cluster, session), or raise BenchError with a one-line reason."""
-    from cassandra import query
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, RoundRobinPolicy, TokenAwarePolicy
 
@@ -58,7 +70,7 @@ def connect(hosts: Sequence[str], port: int, username=None, password=None, ssl_c
         contact_points=list(hosts), port=port, protocol_version=4,
         execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
             load_balancing_policy=lbp, request_timeout=60,
-            row_factory=getattr(query, row_factory + "_factory"))},
+            row_factory=row_factory_of(row_factory))},
         connect_timeout=5, control_connection_timeout=5,
     )
     if username:
@@ -131,18 +143,30 @@ def preload(session, statements, n: int, runner: Callable):
         raise BenchError("preloaded row %d cannot be read back" % (n - 1))
 
 
-def run_sample(runner, session, statement, params, concurrency, generator, server, rep, workload, impl, mode):
+def split(params: list, calls: int) -> List[list]:
+    """``params`` cut into ``calls`` consecutive chunks whose sizes differ by at most one."""
+    size, extra = divmod(len(params), calls)
+    bounds = [i * size + min(i, extra) for i in range(calls + 1)]
+    return [params[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def run_sample(runner, session, statement, chunks, concurrency, generator, server, rep, workload, impl, mode):
+    """One measured run: one executor call per chunk, back to back."""
     gc.collect()
     s0 = server.cpu_time() if server is not None else None
     q0 = server.requests() if server is not None else None
     c0 = time.process_time()
     t0 = time.perf_counter()
-    n, errors = runner(session, statement, params, concurrency, generator)
+    n = errors = 0
+    for chunk in chunks:
+        done, failed = runner(session, statement, chunk, concurrency, generator)
+        n += done
+        errors += failed
     t1 = time.perf_counter()
     c1 = time.process_time()
     s1 = server.cpu_time() if server is not None else None
     q1 = server.requests() if server is not None else None
-    return Sample(rep, workload, concurrency, mode, impl, n, errors, t1 - t0, c1 - c0,
+    return Sample(rep, workload, concurrency, mode, len(chunks), impl, n, errors, t1 - t0, c1 - c0,
                   None if s0 is None else s1 - s0, None if q0 is None else q1 - q0)
 
 
@@ -152,6 +176,7 @@ class Plan:
     workloads: List[str]
     concurrencies: List[int]
     modes: List[str]
+    calls: List[int]          # 1: one call of `statements`; k: k consecutive calls sharing them
     statements: int
     repeat: int
     warmup: int
@@ -159,7 +184,8 @@ class Plan:
     cells: list = field(init=False)
 
     def __post_init__(self):
-        self.cells = [(w, c, m) for w in self.workloads for c in self.concurrencies for m in self.modes]
+        self.cells = [(w, c, m, k) for w in self.workloads for k in self.calls for c in self.concurrencies
+                      for m in self.modes]
 
     @property
     def total_runs(self):
@@ -173,27 +199,28 @@ def run_plan(plan: Plan, runners: Dict[str, Callable], session, statements, serv
     (warm-ups have rep == -1)."""
     rng = random.Random(plan.seed)
     params = {w: make_params(w, plan.statements) for w in plan.workloads}
+    chunks = {(w, k): split(params[w], k) for w in plan.workloads for k in plan.calls}
     samples: List[Sample] = []
     step = progress.step if progress else (lambda note=None: None)
     warm_workload = plan.workloads[0]
     warm_conc = 100 if 100 in plan.concurrencies else plan.concurrencies[0]
-    warm_params = params[warm_workload][: plan.warmup]
+    warm_chunks = [params[warm_workload][: plan.warmup]]
     for impl in plan.impls if plan.warmup else ():
         for mode in plan.modes:
-            samples.append(run_sample(runners[impl], session, statements[warm_workload], warm_params, warm_conc,
+            samples.append(run_sample(runners[impl], session, statements[warm_workload], warm_chunks, warm_conc,
                                       mode == "generator", server, -1, warm_workload, impl, mode))
             step("warm-up %s %s" % (impl, mode))
     for rep in range(plan.repeat):
-        for workload, conc, mode in plan.cells:
+        for workload, conc, mode, calls in plan.cells:
             order = list(plan.impls)
             rng.shuffle(order)
             for impl in order:
-                s = run_sample(runners[impl], session, statements[workload], params[workload], conc,
+                s = run_sample(runners[impl], session, statements[workload], chunks[workload, calls], conc,
                                mode == "generator", server, rep, workload, impl, mode)
                 samples.append(s)
+                where = "%s c=%d %s %d call(s)" % (workload, conc, mode, calls)
                 if s.errors or s.n != plan.statements:
-                    msg = "warning: %s %s c=%d %s rep %d: %d results, %d errors" % (
-                        impl, workload, conc, mode, rep, s.n, s.errors)
+                    msg = "warning: %s %s rep %d: %d results, %d errors" % (impl, where, rep, s.n, s.errors)
                     progress.write(msg) if progress else print(msg)
-                step("rep %d/%d %s c=%d %s %s" % (rep + 1, plan.repeat, workload, conc, mode, impl))
+                step("rep %d/%d %s %s" % (rep + 1, plan.repeat, where, impl))
     return samples

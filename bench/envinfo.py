@@ -100,3 +100,12 @@ def header(env, server):
     if env.get("source_warning"):
         lines.append("WARNING:         %s" % env["source_warning"])
     return "\n".join(lines)
+
+
+def one_line(env):
+    """The header's essentials in one sentence, for generated documentation."""
+    load = env.get("loadavg_at_start")
+    compiled = {True: "compiled", False: "pure", None: "not importable"}[env.get("concurrent_ext_compiled")]
+    return "%s; %s, %s CPUs, load average %s at start; %s; %s; concurrent_ext %s (git %s, %s)" % (
+        env["date"], env["cpu"], env["cpus"], load[0] if load else "?", env["python"], env.get("driver"),
+        env.get("concurrent_ext"), env.get("source"), compiled)

@@ -3,6 +3,9 @@
     python -m bench.micro [--statements 100000] [--concurrency 100] [--rounds 7]
                           [--impls c,py,driver] [--modes list,generator] [--json FILE]
 
+The fake session is tests/fake_driver.py in its fast mode.  docs/benchmarks.md
+shows bench/results/micro.json (python -m bench.publish rewrites it).
+
 Each round runs every (implementation, mode) pair, shuffled, plus the
 fake-session bare loop; overhead per statement = (impl time - bare time of
 the same round) / N, and the table shows medians over rounds.  Targets:
@@ -19,7 +22,7 @@ import sys
 import time
 
 from bench import envinfo, impls
-from bench.fakes import Completer, FakeSession
+from bench.fake_session import FakeSession
 
 STATEMENT = "INSERT INTO ks.t (k, v) VALUES (?, ?)"  # never parsed: the fake ignores it
 
@@ -50,8 +53,8 @@ def measure(tags, modes, statements, concurrency, rounds, progress=None, seed=No
     params = make_params(statements)
     rng = random.Random(seed)
     samples = {}
-    with Completer() as completer:
-        session = FakeSession(completer)
+    session = FakeSession("fast")
+    try:
         # warm-up: one small run of each
         for runner in runners.values():
             for mode in modes:
@@ -64,6 +67,8 @@ def measure(tags, modes, statements, concurrency, rounds, progress=None, seed=No
                     time_one(runners[tag], session, params, concurrency, mode == "generator", no_gc))
                 if progress:
                     progress()
+    finally:
+        session.close()
     return samples, skipped
 
 
@@ -139,14 +144,11 @@ def main(argv=None):
     ap.add_argument("--modes", default="list,generator")
     ap.add_argument("--json", metavar="FILE", help="write raw samples and the summary")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    ap.add_argument("--write-docs", action="store_true", help="rewrite the micro section of docs/benchmarks.md")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--no-gc", action="store_true",
                     help="diagnostic: gc.disable() inside each timed run, to show the cyclic GC's share "
                          "(list mode keeps every result alive); not how users run")
     args = ap.parse_args(argv)
-    if args.no_gc and args.write_docs:
-        ap.error("--no-gc is a diagnostic: not with --write-docs")
     try:
         tags = impls.parse_tags(args.impls)
         modes = _modes(args.modes)
@@ -154,7 +156,7 @@ def main(argv=None):
         ap.error(str(exc))
 
     env = envinfo.collect()
-    header = envinfo.header(env, server="none (fake futures completed by a thread)")
+    header = envinfo.header(env, server="none (tests/fake_driver.py in fast mode: futures completed by a thread)")
     print(header)
     _, skipped = impls.load(tags)
     for tag, why in skipped.items():
@@ -183,16 +185,6 @@ def main(argv=None):
                        "samples": {"%s/%s" % k: [{"wall_s": w, "cpu_s": c} for w, c in v] for k, v in samples.items()},
                        "summary": rows}, fh, indent=1)
         print("wrote %s" % args.json)
-    if args.write_docs:
-        from bench.docs_section import replace_section
-        text = "\n".join(
-            ["```", header, "```", "",
-             "%d statements, concurrency %d, %d interleaved rounds (medians); took %.0f s. "
-             "Overhead = (impl − bare loop of the same round) / N." % (args.statements, args.concurrency,
-                                                                      args.rounds, elapsed), "",
-             format_table(rows, markdown=True), "", "```"]
-            + verdicts(rows, modes) + ["!!! %s was NOT measured: %s" % kv for kv in skipped.items()] + ["```"])
-        print("rewrote %s" % replace_section("micro-results", text))
     return 0
 
 

@@ -63,7 +63,7 @@ def main(argv=None):
                 import gc
                 gc.disable()
             for i in range(args.loops):
-                s = e2e.run_sample(run, session, stmt, params, args.concurrency, gen, server, i,
+                s = e2e.run_sample(run, session, stmt, [params], args.concurrency, gen, server, i,
                                    args.workload, args.impl, args.mode)
                 print("%2d  %8.0f ops/s  client %6.1f µs/op  server %5.1f µs/op  errors %d"
                       % (i, s.ops, s.cpu_s / s.n * 1e6, s.server_cpu_s / s.n * 1e6, s.errors), flush=True)

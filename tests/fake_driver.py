@@ -1,7 +1,9 @@
 """A fake session whose futures behave like the driver's ``ResponseFuture``.
 
-Used only for unit tests of the executors' own logic (the integration tests
-use the real driver over TCP).  The future follows the driver's callback
+Used by the unit tests of the executors' own logic (the integration tests
+use the real driver over TCP) and, in ``fast`` mode, by the executor
+micro-benchmark (``bench/fake_session.py`` loads this file by path, because
+ci/test copies tests/ alone).  The future follows the driver's callback
 contract: ``add_callbacks`` always registers and fires inline when already
 done; completion snapshots the callbacks under a lock and calls them outside
 it; ``clear_callbacks`` forgets them; ``refire`` replays a completion as a
@@ -13,6 +15,9 @@ Completion modes:
   reverse  a completer thread completes each batch of ``batch`` in reverse
   random   a completer thread completes in a seeded random order
   manual   the test calls ``session.complete_pending()``
+  fast     a completer thread completes whatever is queued, and nothing is
+           recorded (calls, futures, in-flight, stack depth): every
+           statement succeeds with no rows, at the least cost per statement
 
 ``fire_twice`` makes the completer deliver every completion twice.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import random
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -28,10 +34,14 @@ NOT_SET = object()
 
 
 class FakeFuture:
+    # what cassandra.cluster.ResultSet(future, rows) reads
     _col_names = None
     _col_types = None
+    _paging_state = None
     has_more_pages = False
     _continuous_paging_session = None
+    warnings = None
+    custom_payload = None
 
     def __init__(self, outcome_ok: bool, value: Any) -> None:
         self.ok = outcome_ok
@@ -76,6 +86,8 @@ class FakeSession:
 
     def __init__(self, mode: str = "thread", outcome: Callable[[Any, Any], tuple[str, Any]] | None = None,
                  batch: int = 10, seed: int = 0, fire_twice: bool = False) -> None:
+        if mode == "fast" and (outcome is not None or fire_twice):
+            raise ValueError("fast mode records nothing and always succeeds: no outcome, no fire_twice")
         self.mode = mode
         self.fire_twice = fire_twice
         self.outcome = outcome or (lambda statement, params: ("ok", [params]))
@@ -90,11 +102,19 @@ class FakeSession:
         self._random = random.Random(seed)
         self._stopped = False
         self._thread: threading.Thread | None = None
-        if mode in ("thread", "reverse", "random"):
+        self._queue: deque[FakeFuture] = deque()
+        self._wake = threading.Event()
+        self._idle = False
+        if mode == "fast":
+            self._thread = threading.Thread(target=self._complete_fast_forever, daemon=True)
+            self._thread.start()
+        elif mode in ("thread", "reverse", "random"):
             self._thread = threading.Thread(target=self._complete_forever, daemon=True)
             self._thread.start()
 
     def execute_async(self, statement, parameters=None, timeout=NOT_SET, execution_profile=NOT_SET):
+        if self.mode == "fast":
+            return self._execute_async_fast()
         self.max_stack_depth = max(self.max_stack_depth, _stack_depth())
         self.calls.append((statement, parameters, timeout, execution_profile))
         kind, value = self.outcome(statement, parameters)
@@ -111,6 +131,28 @@ class FakeSession:
                 self._pending.append(future)
                 self._cond.notify()
         return future
+
+    def _execute_async_fast(self) -> FakeFuture:
+        future = FakeFuture(True, None)  # None: what an INSERT hands the callbacks
+        self._queue.append(future)  # deque.append and popleft are atomic: no lock
+        if self._idle:  # wake the completer only when it sleeps (Event.set costs a lock)
+            self._idle = False
+            self._wake.set()
+        return future
+
+    def _complete_fast_forever(self) -> None:
+        queue, wake = self._queue, self._wake
+        while not self._stopped:
+            while queue:
+                queue.popleft().complete()
+            # Announce the sleep, then look again: an append that missed the
+            # flag is seen here, one that saw it sets the event.
+            self._idle = True
+            if queue or self._stopped:
+                self._idle = False
+                continue
+            wake.wait()
+            wake.clear()
 
     @property
     def submitted(self) -> int:
@@ -149,6 +191,7 @@ class FakeSession:
         with self._cond:
             self._stopped = True
             self._cond.notify()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(5)
 
